@@ -1,0 +1,1 @@
+"""Objects, validation, store, allocators and controllers: pure Python, no root, no kernel."""

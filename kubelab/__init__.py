@@ -1,0 +1,1 @@
+"""The thin wiring on top: the kubelab command and the cluster daemon."""

@@ -1,0 +1,3 @@
+from kubelab.cli import main
+
+main()

@@ -1,0 +1,1 @@
+"""kube-proxy (iptables mode): a pure renderer of Services and EndpointSlices, and an applier per node."""

@@ -1,0 +1,1 @@
+"""Linux plumbing: namespaces, bridges, veths, addresses, routes, sysctls, processes. Knows nothing of Kubernetes."""
