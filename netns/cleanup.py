@@ -1,7 +1,7 @@
 """Remove what a ledger records — and nothing else — in the order the kernel needs.
 
 1. process groups (a live process keeps its namespace alive);
-2. links, by name inside their recorded namespace (a veth whose pod namespace lingers would otherwise
+2. links (and UTS namespaces bound to files), by name inside their recorded namespace (a veth whose pod namespace lingers would otherwise
    stay plugged into the node's bridge);
 3. namespace names, only if the name still refers to the namespace we made (same nsfs inode);
 4. files, then directories (only when empty: something we did not make inside survives).
@@ -76,6 +76,9 @@ def remove_owned(ledger: Ledger, select: Callable[[Owned], bool] | None = None) 
 
     removal = Removal()
     stop_processes(ledger, by_kind["process"], removal)
+    for item in by_kind["uts"]:
+        namespaces.remove_bound(item.name)
+        ledger.forget(item)
     delete_links(ledger, by_kind["link"], removal, still_ours)
     for item in by_kind["netns"]:
         if still_ours(item.name):

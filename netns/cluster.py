@@ -61,7 +61,7 @@ class Lab:
         self.ledger.record(Owned("file", path))
         return path
 
-    def start_process(self, netns_name: str, argv: list[str], log_name: str, **popen) -> processes.Process:
+    def start_process(self, netns_name: str, argv: list[str], log_name: str, **options) -> processes.Process:
         """Start `argv` inside `netns_name`, output to a log in the run directory; both are recorded."""
         log_dir = os.path.join(self.run_dir, "logs", netns_name)
         if not os.path.isdir(log_dir):
@@ -70,7 +70,7 @@ class Lab:
         log = os.path.join(log_dir, f"{log_name}.log")
         self.ledger.record(Owned("file", log, netns_name))
         return processes.start(netns_name, argv, log, on_start=lambda p: self.ledger.record(
-            Owned("process", str(p.pid), netns_name, p.start_time)), **popen)
+            Owned("process", str(p.pid), netns_name, p.start_time)), **options)
 
     def _save_spec(self, spec: ClusterNet) -> None:
         os.makedirs(self.run_dir, mode=0o700, exist_ok=True)

@@ -9,14 +9,15 @@ them, so `ip netns exec` and `ip -n` work on everything kubelab creates.
 from __future__ import annotations
 
 import ctypes
-import errno
 import os
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from typing import Iterator
 
 NETNS_DIR = "/run/netns"
 
 _CLONE_NEWNET = 0x40000000
+_CLONE_NEWUTS = 0x04000000
+_FLAGS = {"net": _CLONE_NEWNET, "uts": _CLONE_NEWUTS}
 _MS_REC = 0x4000
 _MS_BIND = 0x1000
 _MS_SHARED = 1 << 20
@@ -65,54 +66,76 @@ def _prepare_run_dir() -> None:
     _check(_libc.mount(b"", NETNS_DIR.encode(), b"none", _MS_SHARED | _MS_REC, None), "mount", NETNS_DIR)
 
 
-def _setns(fd: int, name: str) -> None:
-    _check(_libc.setns(fd, _CLONE_NEWNET), "setns", name)
+def _setns(fd: int, name: str, flag: int = _CLONE_NEWNET) -> None:
+    _check(_libc.setns(fd, flag), "setns", name)
 
 
 @contextmanager
-def _returning() -> Iterator[None]:
-    """Run the block, then put this thread back into the namespace it started in."""
-    home = os.open("/proc/thread-self/ns/net", os.O_RDONLY)
+def _returning(kind: str = "net") -> Iterator[None]:
+    """Run the block, then put this thread back into the `kind` namespace it started in."""
+    home = os.open(f"/proc/thread-self/ns/{kind}", os.O_RDONLY)
     try:
         yield
     finally:
         try:
-            _setns(home, "home")
+            _setns(home, "home", _FLAGS[kind])
         finally:
             os.close(home)
 
 
 @contextmanager
-def entered(name: str) -> Iterator[None]:
-    """This thread inside namespace `name` for the block (raises FileNotFoundError if absent)."""
-    fd = os.open(path(name), os.O_RDONLY)
-    try:
-        with _returning():
-            _setns(fd, name)
-            yield
-    finally:
-        os.close(fd)
+def entered(name: str, uts: str | None = None) -> Iterator[None]:
+    """This thread inside network namespace `name` (and the UTS namespace bound at `uts`) for the block.
+
+    Raises FileNotFoundError if the namespace does not exist.
+    """
+    with ExitStack() as stack:
+        for kind, target in (("net", path(name)), ("uts", uts)):
+            if target:
+                fd = os.open(target, os.O_RDONLY)
+                stack.callback(os.close, fd)
+                stack.enter_context(_returning(kind))
+                _setns(fd, target, _FLAGS[kind])
+        yield
 
 
 @contextmanager
 def created(name: str) -> Iterator[None]:
-    """Create namespace `name` and keep this thread inside it for the block.
+    """Create network namespace `name` and keep this thread inside it for the block.
 
     Raises FileExistsError if the name is taken: a name is never silently reused.
     """
     _prepare_run_dir()
-    target = path(name)
+    with _bound_new("net", path(name)):
+        yield
+
+
+@contextmanager
+def _bound_new(kind: str, target: str) -> Iterator[None]:
+    """Unshare a new `kind` namespace in this thread and bind it at `target` so it outlives its processes."""
     os.close(os.open(target, os.O_RDONLY | os.O_CREAT | os.O_EXCL, 0))
     try:
-        with _returning():
-            _check(_libc.unshare(_CLONE_NEWNET), "unshare", name)
+        with _returning(kind):
+            _check(_libc.unshare(_FLAGS[kind]), "unshare", target)
             # /proc/thread-self, not /proc/self: only this thread has moved.
-            _check(_libc.mount(b"/proc/thread-self/ns/net", target.encode(), b"none", _MS_BIND, None),
-                   "mount", name)
+            _check(_libc.mount(f"/proc/thread-self/ns/{kind}".encode(), target.encode(), b"none", _MS_BIND, None),
+                   "mount", target)
             yield
     except BaseException:
         _unbind(target)
         raise
+
+
+def create_uts(target: str, hostname: str) -> None:
+    """A UTS namespace with `hostname`, bound at file `target` (a pod's containers share it)."""
+    with _bound_new("uts", target):
+        encoded = hostname.encode()
+        _check(_libc.sethostname(encoded, len(encoded)), "sethostname", hostname)
+
+
+def remove_bound(target: str) -> None:
+    """Drop a namespace bound at a file by create_uts (the kernel frees it once nothing holds it)."""
+    _unbind(target)
 
 
 def create(name: str) -> None:
@@ -135,7 +158,3 @@ def remove(name: str) -> None:
 
 def open_fd(name: str) -> int:
     return os.open(path(name), os.O_RDONLY)
-
-
-def is_missing(exc: OSError) -> bool:
-    return exc.errno in (errno.ENOENT, errno.ENODEV)

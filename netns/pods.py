@@ -34,6 +34,7 @@ class PodNet:
     netns: str
     ip: IPAddress
     host_veth: str
+    uts: str | None = None  # the pod's UTS namespace (its hostname), when it has one
 
 
 class PodNetworks:
@@ -54,17 +55,27 @@ class PodNetworks:
             address = next((ip for ip, owner in self._addresses(node).load().allocated.items()
                             if owner == pod_id), None)
             if address:
-                return PodNet(pod_id, node.name, netns, IPAddress(address), host_veth(pod_id))
+                uts = self.uts_path(pod_id)
+                return PodNet(pod_id, node.name, netns, IPAddress(address), host_veth(pod_id),
+                              uts if os.path.exists(uts) else None)
         return None
 
-    def add(self, node_name: str, pod_ids: list[str]) -> list[PodNet]:
-        """Create and wire pods on one node; an existing pod is returned as it is."""
+    def uts_path(self, pod_id: str) -> str:
+        return os.path.join(self.lab.run_dir, "uts", pod_id)
+
+    def add(self, node_name: str, pod_ids: list[str], hostnames: dict[str, str] | None = None) -> list[PodNet]:
+        """Create and wire pods on one node; an existing pod is returned as it is.
+
+        `hostnames` (pod id -> hostname) gives those pods a UTS namespace of their own.
+        """
         node = self.spec.node(node_name)
+        hostnames = hostnames or {}
         book = self._addresses(node)
         self.lab.own_file(book.path)
         with book as addresses:
-            pods = [PodNet(p, node.name, self.spec.pod_netns(p), addresses.allocate(p), host_veth(p))
-                    for p in pod_ids]
+            pods = [PodNet(p, node.name, self.spec.pod_netns(p), addresses.allocate(p), host_veth(p),
+                           self.uts_path(p) if p in hostnames else None) for p in pod_ids]
+        self._ensure_uts([p for p in pods if p.uts], hostnames)
         new = [p for p in pods if not namespaces.exists(p.netns)]
         ledger = self.lab.ledger
         ledger.record(*[item for p in new for item in (owned_netns(p.netns), Owned("link", p.host_veth, node.netns))])
@@ -82,6 +93,15 @@ class PodNetworks:
             os.close(node_fd)
         ledger.record(*[owned_netns(p.netns, namespaces.inode(p.netns) or 0) for p in new])
         return pods
+
+    def _ensure_uts(self, pods: list[PodNet], hostnames: dict[str, str]) -> None:
+        if pods and not os.path.isdir(os.path.dirname(pods[0].uts)):
+            self.lab.ledger.record(Owned("dir", os.path.dirname(pods[0].uts)))
+            os.makedirs(os.path.dirname(pods[0].uts), exist_ok=True)
+        for pod in pods:
+            if not os.path.exists(pod.uts):
+                self.lab.ledger.record(Owned("uts", pod.uts, pod.netns))
+                namespaces.create_uts(pod.uts, hostnames[pod.pod_id])
 
     def _create(self, pod: PodNet, node: NodeNet, node_fd: int) -> None:
         cidr = IPNetwork(f"{pod.ip}/{node.pod_cidr.prefixlen}")
