@@ -64,10 +64,21 @@ def start(netns_name: str, argv: list[str], log_path: str, env: dict | None = No
 _children: dict[int, subprocess.Popen] = {}
 
 
+_exited: dict[int, int] = {}
+
+
 def _reap(pid: int) -> None:
     child = _children.get(pid)
     if child is not None and child.poll() is not None:
+        _exited[pid] = child.returncode
         del _children[pid]
+
+
+def exit_code(proc: Process) -> int | None:
+    """The exit status of a finished child of this process (-N: killed by signal N), told once;
+    None while it runs, or when it was not our child (e.g. adopted after a restart)."""
+    _reap(proc.pid)
+    return _exited.pop(proc.pid, None)
 
 
 def running(proc: Process) -> bool:

@@ -1,0 +1,1 @@
+"""The kubelet: Pod objects bound to a node -> sandboxes, container processes, probes, status."""
