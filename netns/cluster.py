@@ -61,16 +61,17 @@ class Lab:
         self.ledger.record(Owned("file", path))
         return path
 
-    def start_process(self, netns_name: str, argv: list[str], log_name: str, **options) -> processes.Process:
-        """Start `argv` inside `netns_name`, output to a log in the run directory; both are recorded."""
-        log_dir = os.path.join(self.run_dir, "logs", netns_name)
+    def start_process(self, netns_name: str | None, argv: list[str], log_name: str, **options) -> processes.Process:
+        """Start `argv` inside `netns_name` (None: here), output to a log in the run directory; both recorded."""
+        owner = netns_name or ""
+        log_dir = os.path.join(self.run_dir, "logs", netns_name or "host")
         if not os.path.isdir(log_dir):
-            self.ledger.record(Owned("dir", os.path.dirname(log_dir)), Owned("dir", log_dir, netns_name))
+            self.ledger.record(Owned("dir", os.path.dirname(log_dir)), Owned("dir", log_dir, owner))
             os.makedirs(log_dir, exist_ok=True)
         log = os.path.join(log_dir, f"{log_name}.log")
-        self.ledger.record(Owned("file", log, netns_name))
+        self.ledger.record(Owned("file", log, owner))
         return processes.start(netns_name, argv, log, on_start=lambda p: self.ledger.record(
-            Owned("process", str(p.pid), netns_name, p.start_time)), **options)
+            Owned("process", str(p.pid), owner, p.start_time)), **options)
 
     def _save_spec(self, spec: ClusterNet) -> None:
         os.makedirs(self.run_dir, mode=0o700, exist_ok=True)

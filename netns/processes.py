@@ -5,6 +5,7 @@ PID reused by somebody else's process after ours died is never signalled.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -41,15 +42,17 @@ def _state_and_group(pid: int) -> tuple[str, int, int] | None:
     return (fields[0], int(fields[2]), int(fields[19])) if fields else None
 
 
-def start(netns_name: str, argv: list[str], log_path: str, env: dict | None = None,
+def start(netns_name: str | None, argv: list[str], log_path: str, env: dict | None = None,
           cwd: str | None = None, on_start=None, uts: str | None = None) -> Process:
-    """Start `argv` inside namespace `netns_name` in a new session, stdout and stderr to `log_path`.
+    """Start `argv` inside namespace `netns_name` (None: where this process is) in a new session, stdout and
+    stderr to `log_path`.
 
     `uts`: a UTS namespace bound at that path (namespaces.create_uts) for the process to join.
     `on_start(process)` runs right after the fork, before this returns: the place to record ownership.
     """
     os.makedirs(os.path.dirname(log_path) or ".", exist_ok=True)
-    with open(log_path, "ab") as log, namespaces.entered(netns_name, uts=uts):
+    where = namespaces.entered(netns_name, uts=uts) if netns_name else contextlib.nullcontext()
+    with open(log_path, "ab") as log, where:
         # The child is forked from this thread, which is inside the namespace: so is the child.
         child = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                                  start_new_session=True, env=env, cwd=cwd, close_fds=True)

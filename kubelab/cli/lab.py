@@ -8,8 +8,11 @@ import sys
 import click
 
 from kubelab.cli.root import KubelabError, main
-from netns import preflight
+from kubelab.daemon import supervisor
+from netns import namespaces, preflight
 from netns.cluster import RUN_BASE, ForeignNamespace, Lab
+from kubelab.kubelet.sandbox import pod_id
+from netns.pods import PodNetworks
 from netns.spec import SpecError, cluster_net
 
 
@@ -34,9 +37,10 @@ def up(ctx: click.Context, nodes: int | None) -> None:
     try:
         spec = existing if existing and nodes is None else cluster_net(lab.name, nodes or 2)
         lab.up(spec)
-    except (SpecError, ForeignNamespace) as exc:
+        daemon = supervisor.start(lab)
+    except (SpecError, ForeignNamespace, supervisor.DaemonFailed) as exc:
         raise KubelabError(str(exc)) from None
-    click.echo(f"cluster {lab.name} is up ({len(spec.nodes)} nodes)")
+    click.echo(f"cluster {lab.name} is up ({len(spec.nodes)} nodes, daemon pid {daemon.pid})")
     print_status(lab.status())
 
 
@@ -49,6 +53,7 @@ def down(ctx: click.Context) -> None:
     if lab.spec() is None and not lab.ledger.owned():
         click.echo(f"cluster {lab.name} is not up")
         return
+    supervisor.stop(lab)
     report(lab.down(), f"cluster {lab.name} removed")
 
 
@@ -80,6 +85,9 @@ def print_status(status: dict) -> None:
     click.echo(f"LAN        {status['lan']['cidr']:<18} netns {status['lan']['netns']}")
     click.echo(f"external   {status['external']['ip']:<18} netns {status['external']['netns']}")
     click.echo(f"pods       {status['podCIDR']:<18} services {status['serviceCIDR']}")
+    if "daemon" in status:
+        daemon = status["daemon"]
+        click.echo(f"daemon     {'pid ' + str(daemon['pid']) if daemon else 'not running (run kubelab up)'}")
     click.echo(f"{'NODE':<10} {'INTERNAL-IP':<14} {'POD-CIDR':<16} NETNS")
     for node in status["nodes"]:
         state = "" if node["present"] else "  (missing: run kubelab up)"
@@ -91,7 +99,10 @@ def print_status(status: dict) -> None:
 @click.pass_context
 def status(ctx: click.Context, output: str | None) -> None:
     """Show the cluster: LAN, external client, nodes with their IPs and pod CIDRs."""
-    info = lab_of(ctx).status()
+    lab = lab_of(ctx)
+    info = lab.status()
+    daemon = supervisor.running(lab)
+    info["daemon"] = {"pid": daemon.pid, "log": daemon.log} if daemon else None
     if output == "json":
         click.echo(json.dumps(info, indent=2))
     else:
@@ -111,11 +122,33 @@ def resolve_target(lab: Lab, target: str, namespace: str) -> str:
         except SpecError as exc:
             raise KubelabError(str(exc)) from None
     if kind in ("pod", "po") and name:
-        netns_name = spec.pod_netns(f"{namespace}.{name}")
-        if not os.path.exists(f"/run/netns/{netns_name}"):
+        netns_name = spec.pod_netns(pod_id(namespace, name))
+        if not namespaces.exists(netns_name):
             raise KubelabError(f'pod "{name}" not found in namespace "{namespace}"')
         return netns_name
     raise KubelabError(f'cannot run in "{target}": use node/NAME, pod/NAME or external')
+
+
+@main.command("exec", context_settings={"ignore_unknown_options": True})
+@click.argument("pod")
+@click.option("-n", "--namespace", default="default", show_default=True)
+@click.option("-c", "--container", default=None, help="Accepted for kubectl's sake: containers share the pod's namespaces.")
+@click.option("-i", "--stdin", is_flag=True, hidden=True)
+@click.option("-t", "--tty", is_flag=True, hidden=True)
+@click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
+@click.pass_context
+def exec_(ctx: click.Context, pod: str, namespace: str, container: str | None, stdin: bool, tty: bool,
+          command: tuple[str, ...]) -> None:
+    """Run COMMAND inside a pod's namespaces (network, hostname, /etc/hosts), like kubectl exec."""
+    require_root()
+    lab = lab_of(ctx)
+    name = pod.split("/", 1)[1] if pod.startswith(("pod/", "po/", "pods/")) else pod
+    netns_name = resolve_target(lab, f"pod/{name}", namespace)
+    uts = PodNetworks(lab).uts_path(pod_id(namespace, name))
+    argv = ["ip", "netns", "exec", netns_name, *command]
+    if os.path.exists(uts):
+        argv = ["nsenter", f"--uts={uts}", "--", *argv]
+    os.execvp(argv[0], argv)
 
 
 @main.command("run-in", context_settings={"ignore_unknown_options": True})

@@ -20,7 +20,7 @@ from kubelab.kubelet import containers as ct
 from kubelab.kubelet.probes import Prober, Target, timing
 from kubelab.kubelet.sandbox import Sandbox, Sandboxes, pod_id
 from kubelab.kubelet.status import pod_status
-from netns import processes
+from netns import namespaces, processes
 from netns.cluster import Lab
 from netns.ledger import Owned
 
@@ -65,6 +65,8 @@ class Kubelet:
         self.sandboxes = Sandboxes(lab, node, dns_ip)
         self.prober = Prober()
         self._probes: dict[tuple[str, str, str], Future] = {}
+        self._sandboxes: dict[str, Sandbox] = {}
+        self._saved: dict[str, str] = {}
         self.state_dir = os.path.join(lab.run_dir, "kubelet", node)
         self.records: dict[str, PodRecord] = self._load()
 
@@ -82,15 +84,21 @@ class Kubelet:
         if not os.path.isdir(self.state_dir):
             self.lab.ledger.record(Owned("dir", os.path.dirname(self.state_dir)), Owned("dir", self.state_dir))
             os.makedirs(self.state_dir, exist_ok=True)
+        text = json.dumps(record.to_dict())
+        if self._saved.get(record.uid) == text:
+            return
         path = os.path.join(self.state_dir, f"{record.uid}.json")
         if not os.path.exists(path):
             self.lab.ledger.record(Owned("file", path))
         with open(path + ".tmp", "w") as f:
-            json.dump(record.to_dict(), f)
+            f.write(text)
         os.replace(path + ".tmp", path)
+        self._saved[record.uid] = text
 
     def _drop(self, record: PodRecord) -> None:
         self.records.pop(record.uid, None)
+        self._saved.pop(record.uid, None)
+        self._sandboxes.pop(record.uid, None)
         path = os.path.join(self.state_dir, f"{record.uid}.json")
         if os.path.exists(path):
             os.unlink(path)
@@ -116,7 +124,7 @@ class Kubelet:
                 self.api.finalize_pod(record.namespace, record.name, record.uid)
             self._save_if_present(record)
             return
-        sandbox = self.sandboxes.ensure(pod)
+        sandbox = self._sandbox(pod)
         now = self.clock()
         policy = pod["spec"].get("restartPolicy", "Always")
         for spec in pod["spec"]["containers"]:
@@ -129,6 +137,13 @@ class Kubelet:
                             str(sandbox.net.ip), str(self.node_net.ip), record.started, now)
         if _differs(pod.get("status", {}), status):
             self.api.update_pod_status(record.namespace, record.name, status)
+
+    def _sandbox(self, pod: dict) -> Sandbox:
+        uid = pod["metadata"]["uid"]
+        sandbox = self._sandboxes.get(uid)
+        if sandbox is None or not namespaces.exists(sandbox.netns):
+            sandbox = self._sandboxes[uid] = self.sandboxes.ensure(pod)
+        return sandbox
 
     def _save_if_present(self, record: PodRecord) -> None:
         if record.uid in self.records:
