@@ -157,6 +157,9 @@ class Lab:
             for other in spec.nodes:
                 if other is not node:
                     batch.add_route(other.pod_cidr, other.ip)  # host-gw style cross-node routing
+            # Like kind's nodes, which route everything else via the docker network's gateway. Without a
+            # default route a node's own connect() to a ClusterIP fails before nat OUTPUT can DNAT it.
+            batch.add_route(IPNetwork("0.0.0.0/0"), spec.ext_ip)
             batch.commit(sock)
 
     def _wire_external(self, spec: ClusterNet) -> None:
@@ -171,6 +174,12 @@ class Lab:
         spec = self.require_spec()
         with namespaces.entered(spec.ext_netns), rtnl.open_socket() as sock:
             rtnl.Batch().add_route(IPNetwork(f"{ip}/32"), spec.node(node_name).ip).commit(sock)
+
+    def withdraw(self, ip: str) -> None:
+        """Undo `announce`."""
+        spec = self.require_spec()
+        with namespaces.entered(spec.ext_netns), rtnl.open_socket() as sock:
+            rtnl.Batch().delete_route(IPNetwork(f"{ip}/32")).commit(sock)
 
     def require_spec(self) -> ClusterNet:
         spec = self.spec()

@@ -19,7 +19,7 @@ import struct
 
 from netaddr import IPAddress, IPNetwork
 from pyroute2.netlink import NLM_F_ACK, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REPLACE, NLM_F_REQUEST
-from pyroute2.netlink.rtnl import RTM_DELLINK, RTM_GETLINK, RTM_NEWADDR, RTM_NEWLINK, RTM_NEWROUTE
+from pyroute2.netlink.rtnl import RTM_DELLINK, RTM_DELROUTE, RTM_GETLINK, RTM_NEWADDR, RTM_NEWLINK, RTM_NEWROUTE
 from pyroute2.netlink.rtnl.ifaddrmsg import ifaddrmsg
 from pyroute2.netlink.rtnl.ifinfmsg import IFF_UP, ifinfmsg
 from pyroute2.netlink.rtnl.rtmsg import rtmsg
@@ -63,6 +63,18 @@ def _link(index: int = 0, name: str | None = None, up: bool = False, attrs=()) -
     if up:
         msg["flags"] = msg["change"] = IFF_UP
     msg["attrs"] = ([("IFLA_IFNAME", name)] if name else []) + list(attrs)
+    return msg
+
+
+def _route(dst: IPNetwork, gateway: IPAddress | None) -> rtmsg:
+    msg = rtmsg()
+    msg["family"] = socket.AF_INET
+    msg["dst_len"] = dst.prefixlen
+    msg["table"] = _RT_TABLE_MAIN
+    msg["proto"] = _RTPROT_STATIC
+    msg["type"] = _RTN_UNICAST
+    msg["attrs"] = ([("RTA_DST", str(dst.network))] if dst.prefixlen else []) + (
+        [("RTA_GATEWAY", str(gateway))] if gateway else [])
     return msg
 
 
@@ -118,15 +130,11 @@ class Batch:
         return self._add(msg, RTM_NEWADDR, _CREATE, f"addr add {cidr} dev {index}", tolerated={errno.EEXIST})
 
     def add_route(self, dst: IPNetwork, gateway: IPAddress) -> "Batch":
-        msg = rtmsg()
-        msg["family"] = socket.AF_INET
-        msg["dst_len"] = dst.prefixlen
-        msg["table"] = _RT_TABLE_MAIN
-        msg["proto"] = _RTPROT_STATIC
-        msg["type"] = _RTN_UNICAST
-        msg["attrs"] = ([("RTA_DST", str(dst.network))] if dst.prefixlen else []) + [("RTA_GATEWAY", str(gateway))]
         flags = NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_REPLACE
-        return self._add(msg, RTM_NEWROUTE, flags, f"route replace {dst} via {gateway}")
+        return self._add(_route(dst, gateway), RTM_NEWROUTE, flags, f"route replace {dst} via {gateway}")
+
+    def delete_route(self, dst: IPNetwork) -> "Batch":
+        return self._add(_route(dst, None), RTM_DELROUTE, _CHANGE, f"route del {dst}", tolerated={errno.ESRCH})
 
     def delete_link(self, name: str) -> "Batch":
         return self._add(_link(0, name), RTM_DELLINK, _CHANGE, f"link del {name}", tolerated={errno.ENODEV})

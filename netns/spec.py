@@ -60,6 +60,12 @@ class ClusterNet:
         # Where kind's docker gateway sits: the "outside" of the cluster.
         return IPAddress(self.lan_cidr.first + 1)
 
+    @property
+    def lb_pool(self) -> list[IPAddress]:
+        """LoadBalancer IPs, like a MetalLB pool on kind's network: .255.200-.255.250 of the LAN."""
+        top = self.lan_cidr.last - 255  # the LAN's last /24
+        return [IPAddress(top + i) for i in range(200, 251) if IPAddress(top + i) in self.lan_cidr]
+
     def node(self, name: str) -> NodeNet:
         for node in self.nodes:
             if node.name == name:

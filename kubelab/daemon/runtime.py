@@ -1,5 +1,5 @@
-"""What runs inside the cluster daemon: the registry over a durable store, the controllers, and per node a
-kubelet loop (and, wired by `add_loop`, a kube-proxy loop), each in its own thread, woken by the store's
+"""What runs inside the cluster daemon: the registry over a durable store, the controllers, a LoadBalancer
+IP allocator, and per node a kubelet loop and a kube-proxy, each in its own thread, woken by the store's
 watch and by a short tick (probes and back-off need the clock, not only events)."""
 from __future__ import annotations
 
@@ -13,7 +13,9 @@ from controlplane.errors import Conflict, NotFound
 from controlplane.objects import rfc3339, wall_clock
 from controlplane.registry import Registry
 from controlplane.store import Store
+from kubelab.daemon.loadbalancer import LoadBalancers
 from kubelab.daemon.nodes import node_objects
+from kubelab.daemon.proxies import Proxies
 from kubelab.kubelet.kubelet import Kubelet
 from netns.cluster import Lab
 from netns.ledger import Owned
@@ -84,6 +86,8 @@ class ClusterRuntime:
         dns_ip = str(self.spec.service_cidr.network + 10)
         self.kubelets = {n.name: Kubelet(lab, n.name, RegistryPodApi(self.registry), kubernetes_ip=kubernetes_ip,
                                          dns_ip=dns_ip) for n in self.spec.nodes}
+        self.proxies = Proxies(self.registry, self.spec)
+        self.load_balancers = LoadBalancers(self.registry, lab)
         self.threads: list[threading.Thread] = []
 
     def register_nodes(self) -> None:
@@ -115,6 +119,8 @@ class ClusterRuntime:
                                              daemon=True))
         for node in self.kubelets:
             self.add_loop(f"kubelet/{node}", self.kubelet_step(node))
+        self.threads += self.proxies.threads(self.stop)
+        self.add_loop("loadbalancers", self.load_balancers.step, tick=5.0)
         for thread in self.threads:
             thread.start()
 

@@ -77,3 +77,27 @@ def test_a_deleted_pod_is_replaced_and_its_sandbox_removed(runtime, lab):
     runtime.registry.delete("Pod", victim, "default")
     wait_for(lambda: len(running_pods(runtime)) == 2 and victim not in {p["metadata"]["name"] for p in running_pods(runtime)})
     wait_for(lambda: not namespaces.exists(lab.spec().pod_netns(f"default.{victim}")))
+
+
+SERVICE = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "bootcamp", "namespace": "default"},
+           "spec": {"type": "LoadBalancer", "selector": {"app": "bootcamp"},
+                    "ports": [{"port": 80, "targetPort": 8080, "nodePort": 30080}]}}
+
+
+def test_service_traffic_reaches_the_pods_through_kube_proxy(runtime, lab):
+    runtime.registry.create(DEPLOYMENT)
+    runtime.registry.create(SERVICE)
+    wait_for(lambda: len(running_pods(runtime)) == 2)
+    spec = lab.spec()
+    svc = runtime.registry.get("Service", "bootcamp", "default")
+    cluster_ip = svc["spec"]["clusterIP"]
+    wait_for(lambda: runtime.registry.get("Service", "bootcamp", "default").get("status", {})
+             .get("loadBalancer", {}).get("ingress"))
+    lb_ip = runtime.registry.get("Service", "bootcamp", "default")["status"]["loadBalancer"]["ingress"][0]["ip"]
+    assert lb_ip == "172.18.255.200"
+    targets = [(spec.node("node1").netns, f"http://{cluster_ip}:80/"),
+               (spec.ext_netns, f"http://{spec.node('node2').ip}:30080/"),
+               (spec.ext_netns, f"http://{lb_ip}/")]
+    for netns_name, url in targets:
+        wait_for(lambda: "Hello Kubernetes bootcamp!" in curl(netns_name, url))
+    runtime.registry.delete("Service", "bootcamp", "default")

@@ -52,6 +52,13 @@ def test_pod_wiring_matches_the_kubenet_layout(lab, pods):
     assert "state UNKNOWN" in ip_in(a.netns, "link", "show", "lo")  # lo is up
 
 
+def test_nodes_route_other_pod_cidrs_via_their_node_and_the_rest_via_the_outside(lab):
+    spec = lab.spec()
+    routes = ip_in(spec.node("node1").netns, "route")
+    assert f"{spec.node('node2').pod_cidr} via {spec.node('node2').ip} dev eth0" in routes
+    assert f"default via {spec.ext_ip} dev eth0" in routes
+
+
 def test_node_sysctls(lab):
     node = lab.spec().nodes[0].netns
     assert read_sysctl(node, "net/ipv4/ip_forward") == "1"
