@@ -19,17 +19,18 @@ class Image:
     tags: frozenset[str] | None  # None: any tag
     server: str | None  # a built-in server (kubelab.images.servers); None: the container's command runs on the host
     default_command: tuple[str, ...] = ()
+    ports: tuple[int, ...] = ()  # where the built-in server listens
 
 
 # Repository names are normalised (docker.io/ and library/ dropped) before lookup.
 _IMAGES = [
-    Image("luksa/kubia", frozenset({"latest"}), "kubia"),
-    Image("gcr.io/google-samples/kubernetes-bootcamp", frozenset({"v1"}), "bootcamp-v1"),
-    Image("jocatalin/kubernetes-bootcamp", frozenset({"v1"}), "bootcamp-v1"),
-    Image("jocatalin/kubernetes-bootcamp", frozenset({"v2"}), "bootcamp-v2"),
-    Image("nginx", None, "nginx"),
-    Image("daocloud.io/nginx", None, "nginx"),
-    Image("kubelab/echo", None, "echo"),
+    Image("luksa/kubia", frozenset({"latest"}), "kubia", ports=(8080,)),
+    Image("gcr.io/google-samples/kubernetes-bootcamp", frozenset({"v1"}), "bootcamp-v1", ports=(8080,)),
+    Image("jocatalin/kubernetes-bootcamp", frozenset({"v1"}), "bootcamp-v1", ports=(8080,)),
+    Image("jocatalin/kubernetes-bootcamp", frozenset({"v2"}), "bootcamp-v2", ports=(8080,)),
+    Image("nginx", None, "nginx", ports=(80,)),
+    Image("daocloud.io/nginx", None, "nginx", ports=(80,)),
+    Image("kubelab/echo", None, "echo", ports=(8080,)),
     Image("busybox", None, None, ("sh",)),
 ]
 
@@ -77,3 +78,21 @@ def container_argv(container: dict) -> list[str]:
     if image.server:
         return [sys.executable, "-m", "kubelab.images.servers", image.server] + list(args or [])
     return list(args) if args else list(image.default_command)
+
+
+def startup_probe(container: dict) -> dict | None:
+    """For a built-in server run as its image intends: a TCP check on its port.
+
+    The real images listen within milliseconds of starting; ours need a Python start-up first. The kubelet
+    holds such a container un-Ready until it listens (when the pod declares no readinessProbe of its own),
+    so a Service never sends it traffic it would refuse.
+    """
+    if container.get("command"):
+        return None
+    try:
+        image = resolve(container.get("image", ""))
+    except ImagePullError:
+        return None
+    if not image.server or not image.ports:
+        return None
+    return {"tcpSocket": {"port": image.ports[0]}, "periodSeconds": 0.2, "timeoutSeconds": 1}

@@ -6,6 +6,7 @@ library's ThreadingHTTPServer (one small process per container: 200 pods must fi
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import socketserver
 import sys
@@ -54,7 +55,21 @@ class Server(ThreadingHTTPServer):
         self.server_name, self.server_port = HOSTNAME, self.server_address[1]
 
 
+DRAIN_SECONDS = float(os.environ.get("KUBELAB_DRAIN_SECONDS", "3"))
+
+
+def drain_on_sigterm() -> None:
+    """On SIGTERM keep serving for a few seconds, then exit: the time kube-proxy needs to take this
+    endpoint out of every node's rules, so a graceful delete or a rollout drops no request."""
+    def later(*_):
+        log(f"SIGTERM: draining for {DRAIN_SECONDS:g}s")
+        threading.Timer(DRAIN_SECONDS, lambda: os._exit(0)).start()
+
+    signal.signal(signal.SIGTERM, later)
+
+
 def serve(port: int, handler: type[Handler]) -> None:
+    drain_on_sigterm()
     Server(("0.0.0.0", port), handler).serve_forever()
 
 

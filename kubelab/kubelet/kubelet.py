@@ -203,11 +203,12 @@ class Kubelet:
                         {p["name"]: p["containerPort"] for p in spec.get("ports", []) if p.get("name")})
         for kind in ("readiness", "liveness"):
             probe = spec.get(f"{kind}Probe")
-            if probe is None:
-                if kind == "readiness":
+            if probe is None and kind == "readiness":
+                probe = images.startup_probe(spec)
+                if probe is None:
                     c.ready = True
-                continue
-            self._advance_probe(pod, kind, probe, target, c, now)
+            if probe is not None:
+                self._advance_probe(pod, kind, probe, target, c, now)
 
     def _advance_probe(self, pod: dict, kind: str, probe: dict, target: Target, c: ct.Container,
                        now: float) -> None:
