@@ -122,7 +122,10 @@ class PodNetworks:
                                lambda o: o.netns in pod_netns or (o.kind == "link" and (o.netns, o.name) in node_links))
         owners = set(pod_ids)
         for node in self.spec.nodes:
-            with self._addresses(node) as addresses:
+            book = self._addresses(node)
+            if not os.path.exists(book.path):
+                continue  # no pod ever had an address there
+            with book as addresses:
                 for address, owner in list(addresses.allocated.items()):
                     if owner in owners:
                         addresses.release(address)

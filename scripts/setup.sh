@@ -13,7 +13,7 @@ fi
 declare -A TOOLS=(
   [ip]=iproute2 [bridge]=iproute2 [iptables]=iptables [iptables-restore]=iptables
   [xtables-monitor]=iptables [nft]=nftables [conntrack]=conntrack [tcpdump]=tcpdump
-  [curl]=curl [ping]=iputils-ping [dot]=graphviz
+  [curl]=curl [ping]=iputils-ping [dot]=graphviz [openssl]=openssl
 )
 missing=()
 for tool in "${!TOOLS[@]}"; do

@@ -8,6 +8,7 @@ import sys
 import threading
 
 from kubelab.daemon import supervisor
+from kubelab.daemon.api import start_api
 from kubelab.daemon.runtime import ClusterRuntime
 from netns.cluster import Lab
 
@@ -25,11 +26,14 @@ def main(argv: list[str]) -> int:
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stopping.set())
     runtime.start()
+    server = start_api(lab, runtime)
     supervisor.mark_ready(lab)
-    logging.info("cluster %s: daemon ready (%d nodes)", lab.name, len(runtime.spec.nodes))
+    logging.info("cluster %s: daemon ready (%d nodes), API on %s and https://127.0.0.1:%s", lab.name,
+                 len(runtime.spec.nodes), server.listening.unix_path, server.tcp_port)
     stopping.wait()
     logging.info("cluster %s: daemon stopping", lab.name)
     supervisor.clear_ready(lab)
+    server.stop()
     runtime.shutdown()
     return 0
 

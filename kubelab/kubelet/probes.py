@@ -12,6 +12,7 @@ import subprocess
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
+from kubelab.httpclient import connect
 from netns import namespaces
 
 DEFAULTS = {"initialDelaySeconds": 0, "periodSeconds": 10, "timeoutSeconds": 1, "successThreshold": 1,
@@ -48,10 +49,7 @@ def check(probe: dict, target: Target) -> bool:
             return True
         if "httpGet" in probe:
             get = probe["httpGet"]
-            with namespaces.entered(target.node_netns):
-                conn = http.client.HTTPConnection(get.get("host") or target.pod_ip, _port(get["port"], target),
-                                                  timeout=timeout)
-                conn.connect()  # the socket is made here, inside the node's namespace
+            conn = connect(target.node_netns, get.get("host") or target.pod_ip, _port(get["port"], target), timeout)
             try:
                 headers = {h["name"]: h["value"] for h in get.get("httpHeaders", [])}
                 conn.request("GET", get.get("path", "/"), headers={"User-Agent": "kube-probe/1.32", **headers})
