@@ -10,6 +10,7 @@ import fcntl
 import json
 import os
 from dataclasses import dataclass
+from contextlib import contextmanager
 from typing import Iterable, Iterator
 
 JOURNAL = "owned.jsonl"
@@ -37,13 +38,23 @@ class Ledger:
         self.run_dir = run_dir
         self.path = os.path.join(run_dir, JOURNAL)
 
+    @contextmanager
+    def _locked(self, mode: int = fcntl.LOCK_EX) -> Iterator[None]:
+        # The lock is on the directory, not the journal: compaction replaces the journal file, and an
+        # appender holding the old one would write into a file nobody reads again.
+        os.makedirs(self.run_dir, mode=0o700, exist_ok=True)
+        fd = os.open(self.run_dir, os.O_RDONLY)
+        try:
+            fcntl.flock(fd, mode)
+            yield
+        finally:
+            os.close(fd)
+
     def _append(self, sign: str, items: Iterable[Owned]) -> None:
         lines = "".join(json.dumps([sign, o.kind, o.name, o.netns, o.ident]) + "\n" for o in items)
         if not lines:
             return
-        os.makedirs(self.run_dir, mode=0o700, exist_ok=True)
-        with open(self.path, "a") as journal:
-            fcntl.flock(journal, fcntl.LOCK_EX)
+        with self._locked(), open(self.path, "a") as journal:
             journal.write(lines)
 
     def record(self, *items: Owned) -> None:
@@ -53,39 +64,49 @@ class Ledger:
     def forget(self, *items: Owned) -> None:
         self._append("-", items)
 
-    def _entries(self) -> Iterator[tuple[str, Owned]]:
+    def _read_unlocked(self) -> list[tuple[str, Owned]]:
         try:
             with open(self.path) as journal:
-                fcntl.flock(journal, fcntl.LOCK_SH)
                 lines = journal.readlines()
         except FileNotFoundError:
-            return
+            return []
+        entries = []
         for line in lines:
             try:
                 sign, kind, name, netns, ident = json.loads(line)
             except ValueError:
                 continue  # a line torn by a crash mid-write names nothing whole
-            yield sign, Owned(kind, name, netns, ident)
+            entries.append((sign, Owned(kind, name, netns, ident)))
+        return entries
 
-    def owned(self) -> list[Owned]:
-        """The live set, in creation order."""
+    @staticmethod
+    def _live(entries: list[tuple[str, Owned]]) -> list[Owned]:
         live: dict[tuple, Owned] = {}
-        for sign, item in self._entries():
+        for sign, item in entries:
             if sign == "+":
                 live[item.key()] = item
             else:
                 live.pop(item.key(), None)
         return list(live.values())
 
+    def owned(self) -> list[Owned]:
+        """The live set, in creation order."""
+        if not os.path.exists(self.path):
+            return []  # and do not create the run directory just to look
+        with self._locked(fcntl.LOCK_SH):
+            return self._live(self._read_unlocked())
+
     def of_kind(self, kind: str) -> list[Owned]:
         return [o for o in self.owned() if o.kind == kind]
 
     def compact(self) -> None:
-        live = self.owned()
-        tmp = self.path + ".tmp"
-        with open(tmp, "w") as out:
-            out.writelines(json.dumps(["+", o.kind, o.name, o.netns, o.ident]) + "\n" for o in live)
-        os.replace(tmp, self.path)
+        """Rewrite the journal as just the live set (it only grows otherwise)."""
+        with self._locked():
+            live = self._live(self._read_unlocked())
+            tmp = self.path + ".tmp"
+            with open(tmp, "w") as out:
+                out.writelines(json.dumps(["+", o.kind, o.name, o.netns, o.ident]) + "\n" for o in live)
+            os.replace(tmp, self.path)
 
     def remove(self) -> None:
         try:

@@ -74,6 +74,7 @@ class ClusterRuntime:
     def __init__(self, lab: Lab, clock=wall_clock):
         self.lab = lab
         self.spec = lab.require_spec()
+        lab.ledger.compact()  # pods come and go: the journal would only grow
         store_path = os.path.join(lab.run_dir, STORE_FILE)
         if not os.path.exists(store_path):
             lab.ledger.record(Owned("file", store_path), Owned("file", store_path + "-journal"),

@@ -34,3 +34,9 @@ def test_compaction_keeps_only_the_live_set(tmp_path):
     ledger.compact()
     assert open(ledger.path).read().count("\n") == 1
     assert ledger.owned() == [Owned("file", "/kept")]
+
+
+def test_reading_does_not_create_the_run_directory(tmp_path):
+    ledger = Ledger(str(tmp_path / "never"))
+    assert ledger.owned() == []
+    assert not (tmp_path / "never").exists()
