@@ -148,9 +148,11 @@ class Client:
         return self.request("DELETE", self.path(resource, namespace, name), body=options)
 
     def watch(self, resource: Resource, namespace: str | None, resource_version: str, table: bool = False,
-              label_selector: str | None = None, field_selector: str | None = None) -> Iterator[dict]:
+              label_selector: str | None = None, field_selector: str | None = None,
+              timeout_seconds: int | None = None) -> Iterator[dict]:
         query = {"watch": "true", "resourceVersion": resource_version, "labelSelector": label_selector,
-                 "fieldSelector": field_selector}
+                 "fieldSelector": field_selector,
+                 "timeoutSeconds": str(timeout_seconds) if timeout_seconds else None}
         for line in self.stream(self.path(resource, namespace), query, accept=TABLE if table else JSON):
             yield json.loads(line)
 

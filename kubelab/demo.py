@@ -144,8 +144,8 @@ class Demo:
                   " the old pods keep serving")
         self.kubelab("set", "image", f"deployments/{APP}", f"{APP}={V10}")
         self.wait("ImagePullBackOff", lambda: any(
-            (c.get("state", {}).get("waiting") or {}).get("reason") in ("ErrImagePull", "ImagePullBackOff")
-            for p in self.pods() for c in p.get("status", {}).get("containerStatuses", [])))
+            (c.get("state", {}).get("waiting") or {}).get("reason") == "ImagePullBackOff"
+            for p in self.pods() for c in p.get("status", {}).get("containerStatuses", [])), timeout=30)
         self.kubelab("get", "pods")
 
         self.step("roll back", "rollout undo brings back the previous template (v2) as a new revision")

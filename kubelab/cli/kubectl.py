@@ -740,10 +740,13 @@ def revision_of(rs: dict) -> int:
 @rollout.command("status")
 @click.argument("args", nargs=-1, required=True)
 @click.option("-w", "--watch", default=True, type=bool, show_default=True, help="Wait until the rollout is done.")
+@click.option("--timeout", default="0s", show_default=True,
+              help="How long to wait before giving up (e.g. 90s, 5m); 0 waits for ever.")
 @namespace_option
 @click.pass_context
 @kubectl_errors
-def rollout_status(ctx: click.Context, args: tuple[str, ...], watch: bool, namespace: str | None) -> None:
+def rollout_status(ctx: click.Context, args: tuple[str, ...], watch: bool, timeout: str,
+                   namespace: str | None) -> None:
     """Show (and by default wait for) the status of a rollout."""
     resource, name = _deployment_target(args)
     client = client_of(ctx)
@@ -752,8 +755,9 @@ def rollout_status(ctx: click.Context, args: tuple[str, ...], watch: bool, names
     click.echo(message)
     if done or not watch:
         return
+    seconds = _duration_seconds(timeout)
     events = client.watch(resource, _ns(namespace), deployment["metadata"]["resourceVersion"],
-                          field_selector=f"metadata.name={name}")
+                          field_selector=f"metadata.name={name}", timeout_seconds=seconds)
     for event in events:
         if event.get("type") == "DELETED":
             raise CommandFailed(f'error: object has been deleted')
@@ -763,6 +767,18 @@ def rollout_status(ctx: click.Context, args: tuple[str, ...], watch: bool, names
             message = status
         if done:
             return
+    if seconds:
+        raise CommandFailed("error: timed out waiting for the condition")
+
+
+def _duration_seconds(text: str) -> int:
+    """A kubectl duration (90s, 5m, 1h, or a bare number of seconds) in whole seconds."""
+    units = {"s": 1, "m": 60, "h": 3600}
+    try:
+        value = float(text[:-1]) * units[text[-1]] if text and text[-1] in units else float(text)
+    except ValueError:
+        raise CommandFailed(f'error: invalid argument "{text}" for "--timeout" flag: time: invalid duration') from None
+    return int(value + 0.999)
 
 
 def deployment_status(deployment: dict) -> tuple[str, bool]:

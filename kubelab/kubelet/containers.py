@@ -11,6 +11,7 @@ from datetime import datetime, timezone
 
 BACKOFF_CAP = 300.0
 BACKOFF_RESET_AFTER = 600.0
+PULL_ERROR_SHOWN = 2.0
 
 
 def rfc3339(when: float) -> str:
@@ -31,6 +32,7 @@ class Container:
     last_terminated: dict | None = None
     failures: int = 0  # consecutive, for back-off
     retry_at: float = 0.0
+    pull_failed_at: float = 0.0
     ready: bool = False
     probe: dict = field(default_factory=dict)  # consecutive successes/failures per probe kind
 
@@ -82,13 +84,17 @@ def exited(c: Container, exit_code: int, now: float, policy: str, backoff_base: 
 
 
 def pull_failed(c: Container, message: str, now: float, backoff_base: float) -> None:
-    """The first failure shows as ErrImagePull, the ones after it as ImagePullBackOff, as on a real node."""
     c.failures += 1
-    c.waiting_reason = "ErrImagePull" if c.waiting_reason not in ("ErrImagePull", "ImagePullBackOff") \
-        else "ImagePullBackOff"
-    c.waiting_message = message if c.waiting_reason == "ErrImagePull" else \
-        f'Back-off pulling image "{c.image}"'
+    c.waiting_reason, c.waiting_message = "ErrImagePull", message
+    c.pull_failed_at = now
     c.retry_at = now + backoff_delay(c.failures, backoff_base)
+
+
+def waiting_for_pull_retry(c: Container, now: float) -> None:
+    """A failed pull shows as ErrImagePull for a moment, then as ImagePullBackOff until the next try, as on
+    a real node (the kubelet's next sync during the back-off reports ImagePullBackOff)."""
+    if c.waiting_reason == "ErrImagePull" and now >= c.pull_failed_at + PULL_ERROR_SHOWN:
+        c.waiting_reason, c.waiting_message = "ImagePullBackOff", f'Back-off pulling image "{c.image}"'
 
 
 def image_changed(c: Container, image: str) -> bool:

@@ -166,6 +166,8 @@ class Kubelet:
         c.image = spec["image"]
         if ct.due(c, now):
             self._start(pod, sandbox, spec, c, now)
+        else:
+            ct.waiting_for_pull_retry(c, now)
         if c.running:
             self._probe(pod, sandbox, spec, c, now)
 

@@ -264,3 +264,10 @@ def test_kubeconfig_from_published_files_works_with_the_official_client(kubelab,
         names = [n.metadata.name for n in k8s.CoreV1Api(api).list_namespace().items]
         api.close()
     assert names == ["default", "kube-node-lease", "kube-public", "kube-system"]
+
+
+def test_rollout_status_gives_up_after_its_timeout(kubelab):
+    kubelab("create", "deployment", "stuck", "--image=nginx")  # no controller runs: it never progresses
+    result = kubelab("rollout", "status", "deployment/stuck", "--timeout=1s")
+    assert result.exit_code == 1
+    assert result.stderr.endswith("error: timed out waiting for the condition\n")
