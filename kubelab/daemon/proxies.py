@@ -6,6 +6,7 @@ import threading
 
 from controlplane.registry import Registry
 from controlplane.watch import DELETED
+from kubelab.daemon.threads import resilient
 from kubeproxy.config import NodeConfig
 from kubeproxy.proxier import KubeProxy
 from kubeproxy.runner import NamespaceRunner
@@ -41,10 +42,8 @@ class Proxies:
                     handler(obj)
 
     def threads(self, stop: threading.Event) -> list[threading.Thread]:
-        workers = [threading.Thread(target=self.feed, args=(stop,), name="kube-proxy/feed", daemon=True)]
-        workers += [threading.Thread(target=proxy.run, args=(stop,), name=f"kube-proxy/{node}", daemon=True)
-                    for node, proxy in self.by_node.items()]
-        return workers
+        return [resilient("kube-proxy/feed", self.feed, stop)] + [
+            resilient(f"kube-proxy/{node}", proxy.run, stop) for node, proxy in self.by_node.items()]
 
     def figures(self) -> dict[str, dict]:
         return {node: proxy.figures.to_dict() for node, proxy in self.by_node.items()}

@@ -16,13 +16,13 @@ from controlplane.store import Store
 from kubelab.daemon.loadbalancer import LoadBalancers
 from kubelab.daemon.nodes import node_objects
 from kubelab.daemon.proxies import Proxies
+from kubelab.daemon.threads import KUBELET_TICK, Loop, resilient
 from kubelab.kubelet.kubelet import Kubelet
 from netns.cluster import Lab
 from netns.ledger import Owned
 
 log = logging.getLogger("kubelab.daemon")
 STORE_FILE = "store.db"
-KUBELET_TICK = 0.25
 
 
 class RegistryPodApi:
@@ -50,24 +50,6 @@ class RegistryPodApi:
             return
         if pod["metadata"]["uid"] == uid:
             self.registry.delete("Pod", name, namespace, grace_period_seconds=0)
-
-
-class Loop(threading.Thread):
-    """Call `step` whenever the store changes, and at least every `tick` seconds, until stopped."""
-
-    def __init__(self, name: str, step: Callable[[], None], registry: Registry, stop: threading.Event,
-                 tick: float = KUBELET_TICK):
-        super().__init__(name=name, daemon=True)
-        self.step, self.registry, self.stop, self.tick = step, registry, stop, tick
-
-    def run(self) -> None:
-        while not self.stop.is_set():
-            seen = self.registry.resource_version
-            try:
-                self.step()
-            except Exception:  # a bad object must not kill the node's loop
-                log.exception("%s: sync failed", self.name)
-            self.registry.store.log.wait_for(seen, self.tick)
 
 
 class ClusterRuntime:
@@ -116,8 +98,7 @@ class ClusterRuntime:
 
     def start(self) -> None:
         self.register_nodes()
-        self.threads.append(threading.Thread(target=self.controllers.run, args=(self.stop,), name="controllers",
-                                             daemon=True))
+        self.threads.append(resilient("controllers", self.controllers.run, self.stop))
         for node in self.kubelets:
             self.add_loop(f"kubelet/{node}", self.kubelet_step(node))
         self.threads += self.proxies.threads(self.stop)
