@@ -1,4 +1,6 @@
-"""`kubelab proxy ...`: kube-proxy's rules, rendered offline."""
+"""`kubelab proxy`: the API proxy (`kubectl proxy`), and kube-proxy's rules rendered offline."""
+import os
+
 import click
 
 from kubelab.cli.root import KubelabError, main
@@ -11,9 +13,24 @@ def _csv(value: str | None) -> tuple[str, ...]:
     return tuple(v.strip() for v in (value or "").split(",") if v.strip())
 
 
-@main.group()
-def proxy() -> None:
-    """kube-proxy (iptables mode): render and inspect rules."""
+@main.group(invoke_without_command=True)
+@click.option("-p", "--port", default=8001, show_default=True, help="Port for the API proxy (kubectl proxy).")
+@click.option("--address", default="127.0.0.1", show_default=True, help="Address for the API proxy.")
+@click.pass_context
+def proxy(ctx: click.Context, port: int, address: str) -> None:
+    """Alone, like `kubectl proxy`: the API on http://127.0.0.1:8001. With a subcommand, kube-proxy's rules
+    (iptables mode): render, explain."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from kubelab import apiproxy, endpoints
+
+    socket_path = endpoints.api_socket(ctx.obj)
+    if not os.path.exists(socket_path):
+        raise KubelabError(f"cluster {ctx.obj} is not up (no API socket at {socket_path}): run `kubelab up`")
+    try:
+        apiproxy.serve(socket_path, address, port, click.echo)
+    except OSError as exc:
+        raise KubelabError(f"cannot listen on {address}:{port}: {exc.strerror}") from None
 
 
 @proxy.command()
