@@ -235,7 +235,9 @@ def graph_command(ctx, service, node, fmt, out):
 
     lab = _running_lab(ctx)
     last = load_last(lab) or {}
-    traced = next((n for n in last.get("nodes", []) if node in (None, n["node"])), None)
+    # The pass that chose an endpoint is the one worth drawing (other nodes on the path only route it).
+    passes = [n for n in last.get("nodes", []) if node in (None, n["node"])]
+    traced = next((n for n in passes if n.get("endpointChain")), passes[0] if passes else None)
     node = node or (traced["node"] if traced else lab.spec().nodes[0].name)
     tables = _saved_tables(_node_netns(lab, node))
     _services_to_show(tables, service)

@@ -152,13 +152,14 @@ def _where(netns: str, client: Client, directory: Directory) -> str:
 
 def sent_id(seen: list[Seen], client: Client) -> int | None:
     """The IP ID of the first packet the client sent (NAT keeps it: it names the packet in every namespace)."""
-    return next((s.packet.id for s in seen if s.netns == client.netns and s.packet.src == client.ip), None)
+    return next((s.packet.id for s in seen if s.netns == client.netns and s.packet.src == client.ip
+                 and s.interface != "lo" and hasattr(s.packet.payload, "dport")), None)
 
 
 def traced_id(monitor_text: str, src: str) -> int | None:
     """The IP ID of the first traced packet from `src`, for a packet no capture saw (a node's own packet
     rejected in OUTPUT never reaches an interface)."""
-    block = next((b for b in nftrace.parse(monitor_text) if b.fields.get("SRC") == src), None)
+    block = next((b for b in nftrace.parse(monitor_text) if b.fields.get("SRC") == src and "DPORT" in b.fields), None)
     return int(block.fields["ID"]) if block and block.fields.get("ID", "").isdigit() else None
 
 
@@ -187,7 +188,7 @@ def entry_of(node: NodeTrace, client: Client) -> str:
     return "pod" if client.kind == "pod" else "outside"
 
 
-def verdict(trace: Trace, directory: Directory) -> Verdict:
+def verdict(trace: Trace) -> Verdict:
     for node in trace.nodes:
         for hit in node.hits:
             if hit.kind == "rule" and " -j REJECT" in hit.rule:

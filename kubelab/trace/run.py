@@ -48,7 +48,7 @@ def trace(lab: Lab, source: str, host: str, port: int, proto: str = "tcp", craft
     result.nodes = analyze.node_traces(texts, names, ip_id, comment, analyze.namespace_order(result.hops))
     by_name = {n.netns: n.name for n in spec.nodes}
     result.conntrack = [(by_name[ns], e) for ns, e in conntrack.follow(entries, client.ip, sent.sport, proto)]
-    result.verdict = analyze.verdict(result, names)
+    result.verdict = analyze.verdict(result)
     if sent.error == "refused" and result.verdict.kind != "refused" and result.nodes:
         result.verdict = _refusal_from_rules(spec, result) or result.verdict
     return result
