@@ -20,7 +20,7 @@ from typing import Callable
 from kubeproxy import conntrack, names, restore
 from kubeproxy.config import NodeConfig
 from kubeproxy.index import ServiceIndex
-from kubeproxy.kernel_state import existing_state, missing_jumps
+from kubeproxy.kernel_state import KernelState, existing_state, foreign, missing_jumps
 from kubeproxy.model import Endpoint, PortKey, ServiceName, ServicePort
 from kubeproxy.render import (Ruleset, ServiceRules, fixed_rules, is_large_cluster, render, render_service,
                               sort_key)
@@ -28,6 +28,9 @@ from kubeproxy.runner import RestoreError, Runner
 
 DEFAULT_SYNC_PERIOD = 3600.0  # upstream --iptables-sync-period default is 30s, FullSyncPeriod 1h
 DEFAULT_MIN_SYNC_PERIOD = 1.0  # upstream --iptables-min-sync-period default
+# Backends whose full sync replaces nat and filter when kube-proxy owns them (restore.py says why: with
+# --noflush iptables-nft-restore is quadratic in chains; iptables-legacy-restore is not).
+REPLACING_BACKENDS = ("nft",)
 
 
 @dataclass
@@ -42,10 +45,14 @@ class SyncFigures:
     last_kind: str = ""  # "full", "partial" or "none" (nothing changed)
     last_duration: float = 0.0  # seconds, render + restore + conntrack
     last_restore_duration: float = 0.0
+    last_render_duration: float = 0.0  # re-rendering changed service ports and assembling the Ruleset
     last_rules_written: int = 0
     last_chains_written: int = 0
     last_chains_deleted: int = 0
     last_conntrack_deletes: int = 0
+    # how the last full sync wrote: "replace" (whole nat and filter tables, no --noflush) or "noflush"
+    # (upstream's shape), with the reason when replacing was not possible
+    last_full_mode: str = ""
     last_error: str | None = None
     last_sync_time: float | None = None  # wall clock (time.time())
     service_ports: int = 0
@@ -69,6 +76,9 @@ class KubeProxy:
         self._wake = threading.Event()
         self._rules: dict[PortKey, ServiceRules] = {}
         self._ports: dict[PortKey, ServicePort] = {}
+        self._counts: dict[PortKey, int] = {}  # endpoints per port, for large-cluster mode
+        self._order: list[PortKey] | None = None  # ports in output order, None when to be sorted
+        self._fixed = fixed_rules(config)
         self._endpoints: dict[PortKey, list[Endpoint]] = {}  # as of the last successful sync
         self._ct_pending: dict[PortKey, tuple[ServicePort | None, list[Endpoint]]] = {}
         self._large: bool | None = None
@@ -122,6 +132,7 @@ class KubeProxy:
                 self._ct_pending.setdefault(key, (self._ports.get(key), self._endpoints.get(key, [])))
             self._refresh(changed)
             desired = self._ruleset()
+            self.figures.last_render_duration = self._clock() - start
             full = self._applied is None or self._need_full or start - self._last_full >= self.sync_period
             kind, written = ("full" if full else "partial"), None
             try:
@@ -146,24 +157,34 @@ class KubeProxy:
         return keys + [p.key for s in services for p in self._index.ports(s) if p.key not in self._rules]
 
     def _refresh(self, changed: set[ServiceName]) -> None:
-        """Re-render the changed services' ports (all ports when large-cluster mode flips)."""
-        large = is_large_cluster(self._index.endpoint_count())
-        if large != self._large:
-            self._large = large
-            self._rules.clear()
-            self._ports.clear()
-            changed = {(p.namespace, p.name) for p in self._index.ports()}
-        for key in [k for k in self._rules if (k[0], k[1]) in changed]:
-            del self._rules[key]
-            del self._ports[key]
+        """Re-render the changed services' ports (all ports when large-cluster mode flips).
+
+        Endpoint counts are kept per port and the ports' order is re-sorted only when ports come or
+        go: counting and sorting all 10,000 ports cost ~0.1 s per sync, more than the restore of a
+        one-endpoint partial sync (~0.3 s) may be allowed to add.
+        """
+        before = [k for k in self._ports if (k[0], k[1]) in changed]
+        for key in before:
+            del self._rules[key], self._ports[key], self._counts[key]
         for service in changed:
             for port in self._index.ports(service):
                 self._ports[port.key] = port
-                self._rules[port.key] = render_service(port, self._index.endpoints(port), self.config, large)
+                self._counts[port.key] = len(self._index.endpoints(port))
+        after = [p.key for s in changed for p in self._index.ports(s)]
+        if sorted(before) != sorted(after):
+            self._order = None  # the order depends on the keys only (sort_key)
+        large = is_large_cluster(sum(self._counts.values()))
+        if large != self._large:
+            self._large = large
+            after = list(self._ports)
+        for key in after:
+            port = self._ports[key]
+            self._rules[key] = render_service(port, self._index.endpoints(port), self.config, large)
 
     def _ruleset(self) -> Ruleset:
-        ordered = sorted(self._ports.values(), key=sort_key)
-        return Ruleset(services={p.key: self._rules[p.key] for p in ordered}, **fixed_rules(self.config))
+        if self._order is None:
+            self._order = [p.key for p in sorted(self._ports.values(), key=sort_key)]
+        return Ruleset(services={k: self._rules[k] for k in self._order}, **self._fixed)
 
     def _apply(self, desired: Ruleset, full: bool) -> restore.RestoreText | None:
         if full:
@@ -173,17 +194,40 @@ class KubeProxy:
             if text is None:
                 return restore.RestoreText("", 0, 0, 0)
         t0 = self._clock()
-        self.runner.restore(text.text)
+        self.runner.restore(text.text, noflush=text.noflush)
         self.figures.last_restore_duration = self._clock() - t0
         return text
 
     def _full_text(self, desired: Ruleset) -> restore.RestoreText:
         """Full restore input: everything, minus stale service chains found in the kernel, plus any
-        missing jump from a built-in chain (upstream's EnsureChain/EnsureRule loop on full syncs)."""
+        missing jump from a built-in chain (upstream's EnsureChain/EnsureRule loop on full syncs).
+
+        Upstream always writes this for --noflush. With the nft backend, when nat and filter hold
+        nothing kube-proxy did not write, the text replaces both tables instead: the same result
+        (iptables-save equal, built-in chains' rules and counters kept), without iptables-nft-restore's
+        quadratic --noflush cost (figures in restore.py). Anything else in them (a user's rule, another
+        tool's chain) and the sync falls back to upstream's shape, which leaves that alone.
+        """
         state = existing_state(self.runner)
+        jumps = missing_jumps(state, self.config)
+        others = self._not_ours(state, desired)
+        if not others:
+            self.figures.last_full_mode = "replace"
+            builtins = {t: (state.builtin_chains.get(t, []), state.builtin_rules.get(t, []))
+                        for t in ("filter", "nat")}
+            return restore.full(desired, jumps=jumps, builtins=builtins)
+        self.figures.last_full_mode = f"noflush ({others[0]})"
         wanted = set(desired.all_nat_chains())
         stale = sorted(c for c in state.nat_chains if names.is_service_chain(c) and c not in wanted)
-        return restore.full(desired, stale, missing_jumps(state, self.config))
+        return restore.full(desired, stale, jumps)
+
+    def _not_ours(self, state: KernelState, desired: Ruleset) -> list[str]:
+        """Why the tables may not be replaced: empty when they may."""
+        backend = getattr(self.runner, "backend", "")
+        if backend not in REPLACING_BACKENDS:
+            return [f"{backend} backend"]
+        return (foreign(state, "filter", set(desired.filter_chains))
+                + foreign(state, "nat", set(desired.all_nat_chains())))
 
     def _failed(self, kind: str, exc: Exception) -> None:
         self.figures.failures += 1
@@ -205,7 +249,7 @@ class KubeProxy:
         self.figures.last_chains_deleted = written.deleted
         self.figures.last_sync_time = self._wall()
         self.figures.service_ports = len(desired.services)
-        self.figures.endpoints = self._index.endpoint_count()
+        self.figures.endpoints = sum(self._counts.values())
 
     def _clear_conntrack(self) -> None:
         """Delete UDP flows to endpoints that went away (and of services that got their first endpoint)."""

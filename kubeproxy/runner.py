@@ -1,7 +1,8 @@
 """The one narrow interface between kube-proxy and the kernel, and a fake of it (knftables' habit).
 
-`Runner.restore(text)` feeds iptables-restore (always --noflush --counters, as upstream's RestoreAll),
-`save(table)` reads iptables-save, `conntrack_delete(args)` runs `conntrack -D …`. `NamespaceRunner`
+`Runner.restore(text)` feeds iptables-restore (-w --noflush --counters, as upstream's RestoreAll;
+`noflush=False` drops --noflush, so each table named is replaced: see restore.py for when and why),
+`save(table)` reads iptables-save (`counters=True`: with -c), `conntrack_delete(args)` runs `conntrack -D …`. `NamespaceRunner`
 does that inside one network namespace with one iptables backend; `FakeRunner` keeps tables in memory
 with iptables-restore's semantics, for tests without root.
 """
@@ -34,9 +35,9 @@ class RestoreError(RuntimeError):
 class Runner(Protocol):
     backend: str
 
-    def restore(self, text: str) -> None: ...
+    def restore(self, text: str, noflush: bool = True) -> None: ...
 
-    def save(self, table: str | None = None) -> str: ...
+    def save(self, table: str | None = None, counters: bool = False) -> str: ...
 
     def conntrack_delete(self, args: list[str]) -> None: ...
 
@@ -67,15 +68,17 @@ class NamespaceRunner:
         with namespaces.entered(self.netns) if self.netns else nullcontext():
             return subprocess.run(argv, input=stdin, capture_output=True, text=True)
 
-    def restore(self, text: str) -> None:
-        done = self._run([f"iptables-{self.backend}-restore", "-w", "--noflush", "--counters"], text)
+    def restore(self, text: str, noflush: bool = True) -> None:
+        flags = ["-w", "--noflush", "--counters"] if noflush else ["-w", "--counters"]
+        done = self._run([f"iptables-{self.backend}-restore", *flags], text)
         if done.returncode != 0:
             raise RestoreError(done.stderr.strip() or f"iptables-restore exited {done.returncode}",
                                _failing_line(done.stderr))
 
-    def save(self, table: str | None = None) -> str:
-        """iptables-save of one table, or of all tables when `table` is None."""
-        done = self._run([f"iptables-{self.backend}-save", *(["-t", table] if table else [])])
+    def save(self, table: str | None = None, counters: bool = False) -> str:
+        """iptables-save of one table, or of all tables when `table` is None; with counters, -c."""
+        done = self._run([f"iptables-{self.backend}-save", *(["-c"] if counters else []),
+                          *(["-t", table] if table else [])])
         if done.returncode != 0:
             raise RuntimeError(f"iptables-save {table or ''}: {done.stderr.strip()}")
         return done.stdout
@@ -109,23 +112,27 @@ def detect_backend(netns: str | None) -> str:
 
 
 class FakeRunner:
-    """In-memory tables with iptables-restore --noflush semantics; records what was asked of it.
+    """In-memory tables with iptables-restore's semantics; records what was asked of it.
 
     Each table commits at its COMMIT line, all or nothing, like the real tool: a jump to a chain that
     does not exist, or deleting a chain still referenced, fails the restore with the line number.
+    Without --noflush (`noflush=False`) a table named in the text starts from empty built-in chains.
+    Counters are not kept: saved with counters, every one is [0:0].
+    `backend` is "fake" unless given: pass "nft" to get the nft backend's full-sync shape.
     """
 
-    backend = "fake"
-
-    def __init__(self) -> None:
+    def __init__(self, backend: str = "fake") -> None:
+        self.backend = backend
         self.tables: dict[str, dict[str, list[str]]] = {
             t: {c: [] for c in chains} for t, chains in BUILTIN_CHAINS.items()}
         self.restores: list[str] = []
+        self.noflush: list[bool] = []  # per restore
         self.conntrack: list[list[str]] = []
         self.fail_next: str | None = None  # message of an injected failure for the next restore
 
-    def restore(self, text: str) -> None:
+    def restore(self, text: str, noflush: bool = True) -> None:
         self.restores.append(text)
+        self.noflush.append(noflush)
         if self.fail_next is not None:
             message, self.fail_next = self.fail_next, None
             raise RestoreError(message)
@@ -135,7 +142,8 @@ class FakeRunner:
                 continue
             if line.startswith("*"):
                 table_name = line[1:]
-                work = copy.deepcopy(self.tables.setdefault(table_name, {}))
+                work = (copy.deepcopy(self.tables.setdefault(table_name, {})) if noflush
+                        else {c: [] for c in BUILTIN_CHAINS.get(table_name, ())})
             elif line == "COMMIT":
                 self.tables[table_name] = work
             else:
@@ -144,14 +152,14 @@ class FakeRunner:
                 except ValueError as exc:
                     raise RestoreError(f"line {number} failed: {exc}", number) from None
 
-    def save(self, table: str | None = None) -> str:
-        return "".join(self._save_table(t) for t in ([table] if table else sorted(self.tables)))
+    def save(self, table: str | None = None, counters: bool = False) -> str:
+        return "".join(self._save_table(t, counters) for t in ([table] if table else sorted(self.tables)))
 
-    def _save_table(self, table: str) -> str:
+    def _save_table(self, table: str, counters: bool = False) -> str:
         chains = self.tables.get(table, {})
         lines = [f"*{table}"]
         lines += [f":{c} {'ACCEPT' if c in BUILTIN_CHAINS.get(table, ()) else '-'} [0:0]" for c in chains]
-        lines += [rule for rules in chains.values() for rule in rules]
+        lines += [("[0:0] " if counters else "") + rule for rules in chains.values() for rule in rules]
         return "\n".join([*lines, "COMMIT"]) + "\n"
 
     def conntrack_delete(self, args: list[str]) -> None:
@@ -164,6 +172,8 @@ def _target(rule: str) -> str | None:
 
 
 def _apply(chains: dict[str, list[str]], line: str) -> None:
+    if line.startswith("["):  # "[packets:bytes] -A …" (--counters)
+        line = line.partition(" ")[2]
     op, _, rest = line.partition(" ")
     if line.startswith(":"):
         chains[line[1:].split()[0]] = []

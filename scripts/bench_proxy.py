@@ -4,9 +4,12 @@
     .venv/bin/python scripts/bench_proxy.py [--sizes 100x1,1000x10,10000x1,10000x10] [--repeats 3]
 
 For each N services x E endpoints: render time (cold = hashing names, warm = cached names); full sync
-time as a ratio to a plain `iptables-restore` of the same text into an equally empty namespace (goal
-<= 1.1x); and at the largest size, a partial sync after one endpoint change as a ratio to restoring
-just the changed chains (goal <= 1.2x), next to upstream's partial-sync shape for comparison.
+time (render, iptables-save, text, restore: all of `KubeProxy.sync`) as a ratio to a plain
+`iptables-nft-restore` (no options) of exactly the text the sync wrote, into an equally empty namespace
+(goal <= 1.1x), with the sync's own restore step beside it and, up to 10,000 rules' worth, upstream's
+`--noflush` full restore of the same ruleset for comparison; and at the largest size, a partial sync
+after one endpoint change as a ratio to restoring just the changed chains (goal <= 1.2x), next to
+upstream's partial-sync shape for comparison.
 Namespaces are throwaway ones of a unique lab, removed at the end (also on error).
 """
 from __future__ import annotations
@@ -77,18 +80,32 @@ class Namespaces:
         return name
 
 
-def bench_full(n: int, e: int, repeats: int, spaces: Namespaces) -> tuple[float, float, KubeProxy]:
+def plain_restore(netns: str, text: str) -> None:
+    """`iptables-nft-restore` with no options, entered into the namespace the way the runner does it."""
+    done = NamespaceRunner(netns, backend="nft")._run(["iptables-nft-restore"], text)
+    assert done.returncode == 0, done.stderr
+
+
+def bench_full(n: int, e: int, repeats: int, spaces: Namespaces) -> dict:
     services, slices = objects(n, e)
-    syncs, plains, proxy = [], [], None
+    syncs, renders, restores, plains, upstream, proxy = [], [], [], [], [], None
     for _ in range(repeats):
-        proxy = KubeProxy(CFG, NamespaceRunner(spaces.fresh(), backend="nft"))
+        proxy = KubeProxy(CFG, Recording(spaces.fresh(), backend="nft"))
         proxy.replace(services, slices)
         syncs.append(timed(proxy.sync))
         assert proxy.figures.failures == 0, proxy.figures.last_error
-        text = restore.render_text(proxy.desired())
-        plain = NamespaceRunner(spaces.fresh(), backend="nft")
-        plains.append(timed(lambda: plain.restore(text)))
-    return statistics.median(syncs), statistics.median(plains), proxy
+        renders.append(proxy.figures.last_render_duration)
+        restores.append(proxy.figures.last_restore_duration)
+        text, netns = proxy.runner.last_text, spaces.fresh()
+        plains.append(timed(lambda: plain_restore(netns, text)))
+        if n <= 1000:  # upstream's shape grows as rules x chains: minutes at 10,000 x 1
+            old = NamespaceRunner(spaces.fresh(), backend="nft")
+            upstream.append(timed(lambda: old.restore(restore.render_text(proxy.desired()))))
+    applies = [sync - render for sync, render in zip(syncs, renders)]
+    return {"sync": statistics.median(syncs), "apply": statistics.median(applies),
+            "restore": statistics.median(restores),
+            "plain": statistics.median(plains), "mode": proxy.figures.last_full_mode,
+            "upstream": statistics.median(upstream) if upstream else None, "proxy": proxy}
 
 
 def upstream_partial_text(proxy: KubeProxy, kubelab_text: str) -> str:
@@ -106,26 +123,29 @@ def upstream_partial_text(proxy: KubeProxy, kubelab_text: str) -> str:
 
 
 def bench_partial(proxy: KubeProxy, n: int, e: int, repeats: int) -> dict:
-    ours, plain, upstream = [], [], []
+    ours, restores, plain, upstream = [], [], [], []
     for r in range(repeats):
         services, slices = objects(n, e, shift=r % 2 + 1)
         proxy.set_endpoint_slice(slices[0])
         ours.append(timed(proxy.sync))
         assert proxy.figures.last_kind == "partial", proxy.figures.to_dict()
+        restores.append(proxy.figures.last_restore_duration)
         text = proxy.runner.last_text
         plain.append(timed(lambda: proxy.runner.restore(text)))
-        up = upstream_partial_text(proxy, text)
-        upstream.append(timed(lambda: proxy.runner.restore(up)))
-    return {"partial": statistics.median(ours), "changed_chains": statistics.median(plain),
+        if r == 0:  # once: it re-renders everything and restores for seconds
+            up = upstream_partial_text(proxy, text)
+            upstream.append(timed(lambda: proxy.runner.restore(up)))
+    return {"partial": statistics.median(ours), "its_restore": statistics.median(restores),
+            "changed_chains": statistics.median(plain),
             "upstream_shape": statistics.median(upstream), "rules_written": proxy.figures.last_rules_written}
 
 
 class Recording(NamespaceRunner):
     """Keeps the last restore text so the baseline restores exactly what the sync wrote."""
 
-    def restore(self, text: str) -> None:
+    def restore(self, text: str, noflush: bool = True) -> None:
         self.last_text = text
-        super().restore(text)
+        super().restore(text, noflush)
 
 
 def main() -> None:
@@ -150,19 +170,25 @@ def main() -> None:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     try:
         spaces = Namespaces(lab)
-        print(f"\n{'N x E':>10} {'full sync':>10} {'plain restore':>14} {'ratio':>6}  (goal <= 1.1x)")
+        print("\nfull sync = all of KubeProxy.sync (render included); apply = the sync without its render "
+              "(iptables-save, text, iptables-restore); plain = iptables-nft-restore of the same text")
+        print(f"{'N x E':>10} {'full sync':>10} {'apply':>8} {'plain':>8} {'sync/plain':>11} "
+              f"{'apply/plain':>12}  (goal <= 1.1x) {'upstream --noflush':>19}  mode")
         last = None
         for n, e in sizes:
             reps = args.repeats if n * e <= 10000 else max(1, args.repeats // 3)
-            sync, plain, proxy = bench_full(n, e, reps, spaces)
-            print(f"{n:>6} x {e:<3} {sync:>9.3f}s {plain:>13.3f}s {sync / plain:>6.2f}x")
+            r = bench_full(n, e, reps, spaces)
+            up = f"{r['upstream']:>18.3f}s" if r["upstream"] is not None else f"{'-':>19}"
+            print(f"{n:>6} x {e:<3} {r['sync']:>9.3f}s {r['apply']:>7.3f}s {r['plain']:>7.3f}s "
+                  f"{r['sync'] / r['plain']:>10.2f}x {r['apply'] / r['plain']:>11.2f}x {'':14} {up}  {r['mode']}")
             last = (n, e)
         n, e = last
         proxy = KubeProxy(CFG, Recording(spaces.fresh(), backend="nft"))
         proxy.replace(*objects(n, e))
         proxy.sync()
         figures = bench_partial(proxy, n, e, max(3, args.repeats))
-        print(f"\npartial sync after one endpoint change at {n} x {e}: {figures['partial']:.3f}s, "
+        print(f"\npartial sync after one endpoint change at {n} x {e}: {figures['partial']:.3f}s "
+              f"(its restore {figures['its_restore']:.3f}s), "
               f"restoring just the changed chains: {figures['changed_chains']:.3f}s, ratio "
               f"{figures['partial'] / figures['changed_chains']:.2f}x (goal <= 1.2x); "
               f"upstream's partial shape: {figures['upstream_shape']:.3f}s; "
