@@ -122,11 +122,14 @@ class Watch:
         """New events since the last poll, waiting up to timeout seconds for the first one."""
         if timeout and self.log.latest_rv <= self.rv:
             self.log.wait_for(self.rv, timeout)
+        # Read how far the log reached *before* scanning it: an event a writer appends after the scan is
+        # newer than this, so skipping ahead to it can never step over an event of a wanted kind.
+        scanned = self.log.latest_rv
         events = self.log.since(self.rv, self.kinds)
         if events:
             self.rv = events[-1].resource_version
         else:
-            self.rv = max(self.rv, self.log.latest_rv)
+            self.rv = max(self.rv, scanned)
         return [e for e in events if self.accept is None or self.accept(e)]
 
 

@@ -7,6 +7,7 @@ every change, so nothing is handed out twice across a restart.
 """
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 
@@ -77,10 +78,17 @@ class AddressBook:
         os.replace(tmp, self.path)
 
     def __enter__(self) -> PodAddresses:
+        # Kubelets of several nodes (threads) and other processes may change books in one directory: hold an
+        # exclusive lock on the directory from load to save, so no change is lost and no temp file is shared.
+        self._lock_fd = os.open(os.path.dirname(self.path) or ".", os.O_RDONLY)
+        fcntl.flock(self._lock_fd, fcntl.LOCK_EX)
         self._state = self.load()
         return self._state
 
     def __exit__(self, exc_type, *_) -> None:
-        if exc_type is None and self._state is not None:
-            self.save(self._state)
-        self._state = None
+        try:
+            if exc_type is None and self._state is not None:
+                self.save(self._state)
+        finally:
+            self._state = None
+            os.close(self._lock_fd)

@@ -145,3 +145,23 @@ def test_everything_survives_a_restart(tmp_path, clock):
     assert int(b["metadata"]["resourceVersion"]) > rv_before
     # Watching from before the restart still replays what happened.
     assert [e.name for e in reopened.store.events_since(rv_before - 1, kinds=["Pod"])] == ["a", "b"]
+
+
+def test_a_kind_filtered_watch_never_skips_an_event_written_while_it_scans():
+    from controlplane.watch import EventLog, Watch, WatchEvent
+
+    log = EventLog(capacity=100)
+    log.append(WatchEvent("ADDED", "Pod", "default", "p", 1, "{}"))
+    real_since = log.since
+
+    def since_then_a_writer_appends(rv, kinds=None):
+        events = real_since(rv, kinds)
+        if not any(e.kind == "Service" for e in real_since(0)):
+            # Another thread's write lands right after this scan, before the watch moves its cursor.
+            log.append(WatchEvent("ADDED", "Service", "default", "web", 2, "{}"))
+        return events
+
+    log.since = since_then_a_writer_appends
+    watch = Watch(log, 0, kinds=["Service"])
+    assert watch.poll() == []
+    assert [e.name for e in watch.poll()] == ["web"]

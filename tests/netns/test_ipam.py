@@ -55,3 +55,21 @@ def test_no_address_is_ever_held_by_two_owners(ops):
         assert len(set(held.values())) == len(held)
         assert all(ip in CIDR and ip not in (CIDR.network, CIDR.broadcast, IPAddress(CIDR.first + 1))
                    for ip in held.values())
+
+
+def test_concurrent_writers_lose_no_allocation(tmp_path):
+    import threading
+
+    path = str(tmp_path / "ipam.json")
+
+    def allocate(prefix):
+        for i in range(20):
+            with AddressBook(path, IPNetwork("10.244.0.0/24")) as addresses:
+                addresses.allocate(f"{prefix}{i}")
+
+    threads = [threading.Thread(target=allocate, args=(p,)) for p in "abcd"]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(AddressBook(path, IPNetwork("10.244.0.0/24")).load().allocated) == 80
