@@ -96,6 +96,7 @@ class Store:
         self._pending = _Pending()
         self._history = history
         latest = self._load_objects()
+        self._last_rv = latest  # the last resourceVersion handed out (guarded by self._lock)
         self.log = EventLog(history, latest, self._load_events(history))
 
     # ------------------------------------------------------------------------------------------ loading
@@ -250,8 +251,9 @@ class Store:
         return entry
 
     def _next_rv(self) -> int:
-        rv = self.log.latest_rv + 1
-        self.log.advance(rv)
+        # The log's latest_rv moves only when the event itself is appended (_record): a watcher that saw
+        # latest_rv ahead of the events it could read would skip the event still on its way.
+        rv = self._last_rv = self._last_rv + 1
         self._db.execute("INSERT INTO counters(name, value) VALUES('rv', ?) "
                          "ON CONFLICT(name) DO UPDATE SET value=excluded.value", (rv,))
         return rv

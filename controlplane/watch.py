@@ -63,11 +63,6 @@ class EventLog:
             self._rvs.append(event.resource_version)
             self.latest_rv = event.resource_version
 
-    def advance(self, rv: int) -> None:
-        """Record a resourceVersion that produced no event (keeps latest_rv monotonic)."""
-        with self._changed:
-            self.latest_rv = max(self.latest_rv, rv)
-
     def notify(self) -> None:
         """Wake waiters and subscribers; called once per committed write, outside the store's lock."""
         with self._changed:

@@ -206,7 +206,9 @@ class Kubelet:
         for kind in ("readiness", "liveness"):
             probe = spec.get(f"{kind}Probe")
             if probe is None and kind == "readiness":
-                probe = images.startup_probe(spec)
+                # A built-in server is Ready once it first listens, and stays so: the image it stands for
+                # has no probe, so nothing would ever take it out of its Service while it runs.
+                probe = None if c.ready else images.startup_probe(spec)
                 if probe is None:
                     c.ready = True
             if probe is not None:

@@ -165,3 +165,17 @@ def test_a_kind_filtered_watch_never_skips_an_event_written_while_it_scans():
     watch = Watch(log, 0, kinds=["Service"])
     assert watch.poll() == []
     assert [e.name for e in watch.poll()] == ["web"]
+
+
+def test_a_watcher_polling_while_a_write_is_under_way_still_gets_its_event():
+    store = Store(None)
+    watch = store.watch(store.resource_version, kinds=["Pod"])
+    real_record = store._record
+
+    def record_after_a_poll(event):
+        assert watch.poll() == []  # another thread polls after the resourceVersion is taken, before the event lands
+        real_record(event)
+
+    store._record = record_after_a_poll
+    store.create(pod("p"))
+    assert [e.name for e in watch.poll()] == ["p"]

@@ -27,13 +27,13 @@ def service(name: str, selector: str, node_port: int = 0) -> dict:
                      "ports": [port]}}
 
 
-def wait_for(predicate, timeout=30.0, what="condition"):
+def wait_for(predicate, timeout=30.0, what="condition", diagnose=lambda: ""):
     deadline = time.monotonic() + timeout
     while True:
         value = predicate()
         if value:
             return value
-        assert time.monotonic() < deadline, f"{what} not reached in time"
+        assert time.monotonic() < deadline, f"{what} not reached in time {diagnose()}"
         time.sleep(0.1)
 
 
@@ -48,7 +48,7 @@ class Cluster:
                 and all(c.get("ready") for c in p["status"].get("containerStatuses", []))]
 
     def answers(self, pod: dict) -> bool:
-        """Whether the pod's echo server accepts connections yet (Ready comes when its process starts)."""
+        """Whether the pod's echo server accepts connections yet."""
         import socket
         from netns import namespaces
 
@@ -61,16 +61,24 @@ class Cluster:
     def cluster_ip(self, name: str) -> str:
         return self.rt.registry.get("Service", name, "default")["spec"]["clusterIP"]
 
-    def resync_proxies(self) -> None:
-        """Hand every kube-proxy the current objects, as an informer resync would (see the fixture)."""
-        services, slices = self.rt.registry.list("Service").items, self.rt.registry.list("EndpointSlice").items
-        for proxy in self.rt.proxies.by_node.values():
-            proxy.replace(services, slices)
-
     def wait_for_endpoints(self, service: str, count: int) -> None:
-        """Every node's rules send `service` to `count` endpoints (pods can turn unready now and then)."""
+        """Every node's rules send `service` to `count` endpoints."""
         wait_for(lambda: all(self.rules_text(n.netns).count(f'"default/{service} -> ') == count
-                             for n in self.spec.nodes), what=f"{count} endpoints for {service}")
+                             for n in self.spec.nodes), what=f"{count} endpoints for {service}",
+                 diagnose=lambda: self.diagnose(service))
+
+    def diagnose(self, service: str) -> str:
+        slices = self.rt.registry.list("EndpointSlice", "default",
+                                       label_selector=f"kubernetes.io/service-name={service}").items
+        endpoints = [(e["addresses"], e.get("conditions")) for s in slices for e in s.get("endpoints") or []]
+        pods = [(p["metadata"]["name"], p.get("status", {}).get("phase"),
+                 [c.get("ready") for c in p.get("status", {}).get("containerStatuses", [])],
+                 p["metadata"].get("deletionTimestamp")) for p in self.rt.registry.list("Pod").items]
+        rules = {n.name: self.rules_text(n.netns).count(f'"default/{service} -> ') for n in self.spec.nodes}
+        from kubeproxy import restore
+        desired = {n: restore.render_text(p.desired()).count(f'"default/{service} -> ')
+                   for n, p in self.rt.proxies.by_node.items()}
+        return f"slices {endpoints}; pods {pods}; rules {rules}; kube-proxy's desired {desired}"
 
     def rules_text(self, netns: str) -> str:
         from kubeproxy.runner import NamespaceRunner
@@ -105,14 +113,8 @@ def cluster(tmp_path_factory):
         wait_for(lambda: len(c.pods("web")) == 3 and len(c.pods("solo")) == 1, what="pods running")
         for pod in c.pods("web") + c.pods("solo"):
             wait_for(lambda: c.answers(pod), what=f"{pod['metadata']['name']} listening")
-        # The daemon's proxy feed sometimes misses the objects made right after start (its thread stops
-        # taking events; reported): resync once if the rules are not there in a few seconds.
-        ready = lambda: all(c.rules_have(f'"default/{svc}') for svc in ("web", "solo", "nobody"))  # noqa: E731
-        try:
-            wait_for(ready, timeout=5, what="rules")
-        except AssertionError:
-            c.resync_proxies()
-            wait_for(ready, what=f"rules after a resync ({rt.proxies.figures()})")
+        wait_for(lambda: all(c.rules_have(f'"default/{svc}') for svc in ("web", "solo", "nobody")),
+                 what="rules", diagnose=lambda: str(rt.proxies.figures()))
         yield c
     finally:
         if rt is not None:
