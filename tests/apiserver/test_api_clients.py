@@ -9,6 +9,7 @@ from kubernetes import client as k8s, config as k8s_config, watch as k8s_watch
 
 from controlplane.apiserver import kubeconfig
 from tests.apiserver.harness import TOKEN, start_cluster
+from tests.seed_manifests import NGINX_DEPLOYMENT_AND_SERVICE
 
 KUBECTL = "/usr/bin/kubectl"
 
@@ -73,40 +74,7 @@ def test_official_client_manages_and_watches_deployments(official):
 
 needs_kubectl = pytest.mark.skipif(not os.path.exists(KUBECTL), reason=f"kubectl is not installed at {KUBECTL}")
 
-MANIFEST = """\
-apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: dep01
-spec:
-  selector:
-    matchLabels:
-      app: web
-  replicas: 2
-  template:
-    metadata:
-      labels:
-        app: web
-    spec:
-      containers:
-      - name: testnginx9
-        image: daocloud.io/library/nginx
-        ports:
-        - containerPort: 80
----
-apiVersion: v1
-kind: Service
-metadata:
-  name: mysvc
-spec:
-  type: NodePort
-  ports:
-  - port: 8080
-    nodePort: 30001
-    targetPort: 80
-  selector:
-    app: web
-"""
+MANIFEST = NGINX_DEPLOYMENT_AND_SERVICE
 
 
 def kubectl(cluster, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess:

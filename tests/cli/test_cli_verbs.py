@@ -2,40 +2,9 @@
 
 import textwrap
 
-MANIFEST = """\
-apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: dep01
-spec:
-  selector:
-    matchLabels:
-      app: web
-  replicas: 2
-  template:
-    metadata:
-      labels:
-        app: web
-    spec:
-      containers:
-      - name: testnginx9
-        image: daocloud.io/library/nginx
-        ports:
-        - containerPort: 80
----
-apiVersion: v1
-kind: Service
-metadata:
-  name: mysvc
-spec:
-  type: NodePort
-  ports:
-  - port: 8080
-    nodePort: 30001
-    targetPort: 80
-  selector:
-    app: web
-"""
+from tests.seed_manifests import NGINX_DEPLOYMENT_AND_SERVICE
+
+MANIFEST = NGINX_DEPLOYMENT_AND_SERVICE
 
 
 def table(text: str) -> str:

@@ -11,62 +11,9 @@ import pytest
 from kubelab.httpclient import http_get
 from netns import processes
 from tests.e2e.conftest import wait_for
+from tests.seed_manifests import NGINX_DEPLOYMENT_AND_SERVICE, NGINX_RC
 
 pytestmark = pytest.mark.netns
-
-NGINX_RC = """apiVersion: v1
-kind: ReplicationController
-metadata:
-  name: my-nginx
-spec:
-  replicas: 2
-  template:
-    metadata:
-      labels:
-        app: nginx
-    spec:
-      containers:
-      - name: nginx
-        image: daocloud.io/library/nginx
-        ports:
-        - containerPort: 80
-"""
-
-NGINX_DEPLOYMENT_AND_SERVICE = """apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: dep01
-spec:
-  selector:
-    matchLabels:
-      app: web
-  replicas: 2
-  template:
-    metadata:
-      name: testnginx9
-      labels:
-        app: web
-    spec:
-      containers:
-      - name: testnginx9
-        image: daocloud.io/library/nginx
-        ports:
-        - containerPort: 80
----
-apiVersion: v1
-kind: Service
-metadata:
-  name: mysvc
-spec:
-  type: NodePort
-  ports:
-  - port: 8080
-    nodePort: 30001
-    targetPort: 80
-  selector:
-    app: web
-"""
-
 
 def test_an_rc_keeps_its_replica_count_when_pods_are_deleted(cluster):
     cluster.kubelab("apply", "-f", "-", input=NGINX_RC)
