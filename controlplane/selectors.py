@@ -183,7 +183,7 @@ class _Parser:
         if operator in (">", "<"):
             value = self.value()
             if not value.lstrip("-").isdigit():
-                raise BadRequest(f"unable to parse requirement: for 'Gt', 'Lt' operators, the value must be an integer")
+                raise BadRequest("unable to parse requirement: for 'Gt', 'Lt' operators, the value must be an integer")
             return Requirement(key, GT if operator == ">" else LT, (value,))
         if operator in (IN, NOT_IN):
             return Requirement(key, operator, self.value_set())

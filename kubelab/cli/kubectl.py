@@ -113,10 +113,10 @@ def split_targets(args: tuple[str, ...]) -> list[tuple[Resource, str | None]]:
         pairs = []
         for arg in args:
             if "/" not in arg:
-                raise CommandFailed(f"error: there is no need to specify a resource type as a separate argument "
-                                    f"when passing arguments in resource/name form (e.g. 'kubectl get "
-                                    f"resource/<resource_name>' instead of 'kubectl get resource "
-                                    f"resource/<resource_name>'")
+                raise CommandFailed("error: there is no need to specify a resource type as a separate argument "
+                                    "when passing arguments in resource/name form (e.g. 'kubectl get "
+                                    "resource/<resource_name>' instead of 'kubectl get resource "
+                                    "resource/<resource_name>'")
             kind, _, name = arg.partition("/")
             pairs.append((resource_for(kind), name))
         return pairs
@@ -760,7 +760,7 @@ def rollout_status(ctx: click.Context, args: tuple[str, ...], watch: bool, timeo
                           field_selector=f"metadata.name={name}", timeout_seconds=seconds)
     for event in events:
         if event.get("type") == "DELETED":
-            raise CommandFailed(f'error: object has been deleted')
+            raise CommandFailed('error: object has been deleted')
         status, done = deployment_status(event["object"])
         if status != message:
             click.echo(status)
@@ -814,7 +814,7 @@ def rollout_history(ctx: click.Context, args: tuple[str, ...], revision: int, na
     by_revision = {revision_of(rs): rs for rs in owned_replica_sets(client, deployment)}
     if revision:
         if revision not in by_revision:
-            raise CommandFailed(f"error: unable to find the specified revision")
+            raise CommandFailed("error: unable to find the specified revision")
         template = describers.pod_template_text(by_revision[revision]["spec"]["template"])
         click.echo(f"{kind_name(deployment)} with revision #{revision}\n{template}")
         return

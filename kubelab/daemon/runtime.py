@@ -3,7 +3,6 @@ IP allocator, and per node a kubelet loop and a kube-proxy, each in its own thre
 watch and by a short tick (probes and back-off need the clock, not only events)."""
 from __future__ import annotations
 
-import logging
 import os
 import threading
 from typing import Callable
@@ -21,7 +20,6 @@ from kubelab.kubelet.kubelet import Kubelet
 from netns.cluster import Lab
 from netns.ledger import Owned
 
-log = logging.getLogger("kubelab.daemon")
 STORE_FILE = "store.db"
 
 

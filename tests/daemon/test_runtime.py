@@ -1,10 +1,10 @@
 """The daemon's insides without its HTTP face: registry + controllers + kubelets on a real lab."""
 import subprocess
-import time
 
 import pytest
 
 from kubelab.daemon.runtime import ClusterRuntime
+from tests.waiting import wait_for
 
 pytestmark = pytest.mark.netns
 
@@ -28,13 +28,6 @@ def runtime(lab):
         rt.registry.delete("Deployment", d["metadata"]["name"], "default")
     wait_for(lambda: not rt.registry.list("Pod").items, timeout=30)
     rt.shutdown()
-
-
-def wait_for(predicate, timeout=20.0):
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "condition not reached in time"
-        time.sleep(0.1)
 
 
 def curl(netns_name, url):

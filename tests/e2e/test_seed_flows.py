@@ -10,7 +10,7 @@ import pytest
 
 from kubelab.httpclient import http_get
 from netns import processes
-from tests.e2e.conftest import wait_for
+from tests.waiting import wait_for
 from tests.seed_manifests import NGINX_DEPLOYMENT_AND_SERVICE, NGINX_RC
 
 pytestmark = pytest.mark.netns

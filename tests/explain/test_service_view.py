@@ -5,7 +5,7 @@ from kubeproxy.explain.graph import to_dot
 from kubeproxy.explain.parse import parse
 from kubeproxy.explain.service_view import addresses, services, view
 from rules import SAVED
-from test_walk import NODE1, tables_for
+from test_walk import tables_for
 
 
 def test_services_are_found_by_the_comments_of_the_top_level_rules():

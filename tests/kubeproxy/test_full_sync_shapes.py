@@ -44,7 +44,7 @@ AFTER = ([service("web", "10.96.0.20", 30080), service("cache", "10.96.0.40")],
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory):
-    from conftest import unique_cluster_name
+    from tests.conftest import unique_cluster_name
     from netns import namespaces
     from netns.cluster import Lab
 

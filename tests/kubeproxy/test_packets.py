@@ -87,7 +87,7 @@ class Cluster:
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory):
-    from conftest import unique_cluster_name
+    from tests.conftest import unique_cluster_name
     from netns import namespaces
     from netns.cluster import Lab
     from netns.spec import cluster_net

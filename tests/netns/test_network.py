@@ -2,7 +2,6 @@
 import pytest
 
 from netns import namespaces
-from netns.cluster import Lab
 from netns.pods import PodNetworks
 from netns.spec import cluster_net
 from tests.nettools import ip_in, read_sysctl, tcp_round_trip

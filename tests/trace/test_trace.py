@@ -134,7 +134,7 @@ def cli(cluster, *args) -> str:
 
 def wait_until_set_up(cluster, proc) -> dict:
     """The running trace's state file once all its helpers run and its TRACE rules are in."""
-    from trace_cluster import wait_for
+    from tests.waiting import wait_for
     folder = os.path.join(cluster.lab.run_dir, "traces")
 
     def ready():
@@ -199,7 +199,7 @@ def test_reading_the_rules_counters_shares_conntrack_and_the_graph_of_the_last_t
     assert [n["node"] for n in dnat] == [node1.name]
     sep = dnat[0]["endpointChain"]
     rules = cli(cluster, "iptables", node1.name, "--service", "default/web")
-    sep_jumps = [line for line in rules.splitlines() if f"-j KUBE-SEP-" in line and "KUBE-SVC-" in line]
+    sep_jumps = [line for line in rules.splitlines() if "-j KUBE-SEP-" in line and "KUBE-SVC-" in line]
     assert len(sep_jumps) == 3 and all(" 33.33%  -A KUBE-SVC-" in line for line in sep_jumps)
     taken = next(line for line in sep_jumps if line.endswith(f"-j {sep}"))
     assert not taken.lstrip().startswith("[0:"), "the traced packet is counted on the rule it took"

@@ -2,9 +2,9 @@
 building it is the slow part. Pods run kubelab/echo, which answers `client=IP:PORT pod=NAME`."""
 from __future__ import annotations
 
-import time
-
 import pytest
+
+from tests.waiting import wait_for
 
 ECHO_PORT = 8080
 
@@ -25,16 +25,6 @@ def service(name: str, selector: str, node_port: int = 0) -> dict:
     return {"apiVersion": "v1", "kind": "Service", "metadata": {"name": name, "namespace": "default"},
             "spec": {"type": "NodePort" if node_port else "ClusterIP", "selector": {"app": selector},
                      "ports": [port]}}
-
-
-def wait_for(predicate, timeout=30.0, what="condition", diagnose=lambda: ""):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        assert time.monotonic() < deadline, f"{what} not reached in time {diagnose()}"
-        time.sleep(0.1)
 
 
 class Cluster:
@@ -91,7 +81,7 @@ class Cluster:
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory):
-    from conftest import unique_cluster_name
+    from tests.conftest import unique_cluster_name
     from kubelab.daemon.runtime import ClusterRuntime
     from netns import namespaces
     from netns.cluster import Lab
